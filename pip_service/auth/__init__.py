@@ -1,0 +1,1 @@
+"""API tokens with roles admin / operator / viewer, and OPAL read tokens."""

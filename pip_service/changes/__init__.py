@@ -1,0 +1,1 @@
+"""Change requests created in ITSM systems from deployment intents (the CAB workflow)."""

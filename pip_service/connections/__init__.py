@@ -1,0 +1,1 @@
+"""Connections: a configured source system (type, config, secrets, schedule, state)."""

@@ -1,0 +1,1 @@
+"""Policy documents: built from records, versioned, cached and served to OPAL."""

@@ -1,0 +1,1 @@
+"""OAuth connect flows (authorization code + PKCE), token storage and refresh, presets."""

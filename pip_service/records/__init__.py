@@ -1,0 +1,1 @@
+"""Records: the normalized objects a connection's streams produced."""

@@ -1,0 +1,1 @@
+"""The sync engine: runs a connection's streams into records, one run at a time."""

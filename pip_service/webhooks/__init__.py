@@ -1,0 +1,1 @@
+"""Webhook receivers: verification, the event log, idempotency and targeted refresh."""

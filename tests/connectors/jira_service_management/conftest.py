@@ -1,0 +1,18 @@
+"""The Jira fake served over HTTP for this package's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.connectors.jira_service_management.harness import Harness
+
+
+@pytest.fixture(scope="module")
+def jira() -> Iterator[Harness]:
+    """The contract harness (fake + server), reset by each test."""
+    harness = Harness()
+    harness.start()
+    yield harness
+    harness.stop()

@@ -1,0 +1,18 @@
+"""A ServiceNow Table API fake served over HTTP for this package's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.connectors.servicenow.harness import Harness
+
+
+@pytest.fixture(scope="module")
+def servicenow() -> Iterator[Harness]:
+    """The contract harness (fake + server), reset by each test."""
+    harness = Harness()
+    harness.start()
+    yield harness
+    harness.stop()

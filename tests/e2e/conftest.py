@@ -1,0 +1,5 @@
+"""Fixtures shared with the webhook tests."""
+
+from tests.webhooks.conftest import okta
+
+__all__ = ["okta"]

@@ -1,0 +1,1 @@
+"""Test rigs: the real OPAL server and client, and an OPA-compatible policy store."""
