@@ -261,6 +261,7 @@ class _Job:
                 unseen={t.plan.stream.name: set(t.seen) for t in self.tallies if t.plan.full},
                 live_at_start=self._live_at_start(),
                 max_delete_fraction=self.max_delete_fraction,
+                started_at=run.started_at,
             )
             await save_cursors(
                 session, connection_id=self.connection_id, run_id=run.id, cursors=self._cursors()
@@ -274,6 +275,11 @@ class _Job:
             run.id, self.connection_id, result.fetched, result.created, result.updated,
             result.deleted,
         )  # fmt: skip
+        if applied.superseded:
+            logger.info(
+                "sync run %s kept the webhook's version of %s record(s) written while it read",
+                run.id, applied.superseded,
+            )  # fmt: skip
         return result
 
     def _live_at_start(self) -> dict[str, Collection[str]]:

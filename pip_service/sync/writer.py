@@ -3,7 +3,8 @@
 At commit, one transaction copies the staged rows (see ``staging``) into
 ``records`` with a single ``INSERT ... SELECT ... ON CONFLICT DO UPDATE``, marks
 removed and unseen records deleted, and drops the staging rows. Unchanged records
-are never written.
+are never written. A record a webhook wrote while the run was reading keeps the
+webhook's version: the run's copy of it may be older.
 """
 
 from __future__ import annotations
@@ -15,7 +16,19 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Integer, cast, delete, func, literal, null, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,6 +66,8 @@ class Applied:
     created: dict[str, int]
     updated: dict[str, int]
     deleted: dict[str, int]
+    superseded: int = 0
+    """Staged changes dropped because a webhook wrote the record while the run read."""
 
     def total(self, kind: str) -> int:
         """The sum of ``created``, ``updated`` or ``deleted`` over entity kinds."""
@@ -110,6 +125,7 @@ async def apply_staged(
     unseen: dict[str, set[str]],
     live_at_start: Mapping[str, Collection[str]] | None = None,
     max_delete_fraction: float | None = None,
+    started_at: datetime | None = None,
 ) -> Applied:
     """Apply a run's staged rows to ``records`` inside the caller's transaction.
 
@@ -122,7 +138,12 @@ async def apply_staged(
     ``max_delete_fraction``: MassDeletionError (nothing applied: the caller's
     transaction rolls back) when a stream would lose more than that share of its
     live records to "not seen", and more than ``GUARDED_DELETES`` of them.
+    ``started_at``: when the run began. A record written outside the run since then
+    (a webhook's object) is newer than, or as new as, what the run read of it: its
+    staged change is dropped and it is never marked deleted by this run.
     """
+    touched = await _touched_since(session, connection_id, streams, started_at)
+    superseded = await _drop_superseded(session, run_id, touched)
     created, updated = await _count_upserts(session, run_id, connection_id)
     await _upsert_from_staging(session, run_id, connection_id, is_demo, now)
     await _source_hashes_from_staging(session, run_id, connection_id)
@@ -132,12 +153,54 @@ async def apply_staged(
         if stream in unseen:
             candidates = (live_at_start or {}).get(stream)
             gone += await _mark_unseen(
-                session, run_id, connection_id, stream, unseen[stream], now, candidates,
-                max_delete_fraction,
+                session, run_id, connection_id, stream, unseen[stream] | touched.get(stream, set()),
+                now, candidates, max_delete_fraction,
             )  # fmt: skip
         deleted[entity] = deleted.get(entity, 0) + gone
     await discard_staged(session, [run_id])
-    return Applied(created, updated, deleted)
+    return Applied(created, updated, deleted, superseded)
+
+
+async def _touched_since(
+    session: AsyncSession, connection_id: int, streams: Collection[str], since: datetime | None
+) -> dict[str, set[str]]:
+    """Stream → ids of the records written outside a run after ``since``.
+
+    Runs of one connection never overlap, so everything in ``records`` stamped after
+    the run began came from a webhook (``updated_at`` when it changed the record,
+    ``last_seen_at`` when it confirmed the stored content).
+    """
+    if since is None or not streams:
+        return {}
+    rows = await session.execute(
+        select(Record.stream, Record.external_id).where(
+            Record.connection_id == connection_id,
+            Record.stream.in_(list(streams)),
+            or_(Record.updated_at > since, Record.last_seen_at > since),
+        )
+    )
+    touched: dict[str, set[str]] = {}
+    for stream, external_id in rows:
+        touched.setdefault(stream, set()).add(external_id)
+    return touched
+
+
+async def _drop_superseded(
+    session: AsyncSession, run_id: int, touched: Mapping[str, set[str]]
+) -> int:
+    """Drop the run's staged changes of records a webhook wrote since the run began."""
+    dropped = 0
+    for stream, ids in touched.items():
+        for chunk in chunked(sorted(ids)):
+            result = await session.execute(
+                delete(SyncStagedRecord).where(
+                    SyncStagedRecord.run_id == run_id,
+                    SyncStagedRecord.stream == stream,
+                    SyncStagedRecord.external_id.in_(chunk),
+                )
+            )
+            dropped += int(getattr(result, "rowcount", 0) or 0)
+    return dropped
 
 
 async def _count_upserts(
@@ -346,6 +409,16 @@ async def upsert_record(
         )
     ).first()
     if stored is not None and stored[0] == row.content_hash and stored[1] is None:
+        await session.execute(  # confirmed as stored: a running sync must not overwrite it
+            update(Record)
+            .where(
+                Record.connection_id == connection_id,
+                Record.stream == stream,
+                Record.external_id == row.external_id,
+            )
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
         return False
     values = {
         "connection_id": connection_id, "stream": stream, "entity": row.entity,
