@@ -9,12 +9,13 @@ deleted), and a full run does not mark the record deleted for not seeing it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base.canonical import CanonicalDevice
+from pip_service.connections.models import Connection
 from pip_service.db.base import utcnow
 from pip_service.sync.progress import SyncProgress
 from pip_service.sync.writer import remove_record, to_row, upsert_record
@@ -61,13 +62,19 @@ async def webhook_remove(session: AsyncSession, connection_id: int) -> bool:
     )
 
 
+@pytest.fixture
+async def conn(fake_source: FakeSource, connect: Any, sync: Sync) -> Connection:
+    """A connection to 25 devices (d00000..d00024, 10 a page), synced once."""
+    fake_source.fill(25)
+    connection = await connect()
+    await sync(connection.id)
+    return cast(Connection, connection)
+
+
 @pytest.mark.parametrize("mode", ["full", "incremental"])
 async def test_a_webhook_change_during_a_run_is_not_overwritten_by_the_run(
-    db: Database, fake_source: FakeSource, connect: Any, sync: Sync, mode: str
+    db: Database, fake_source: FakeSource, conn: Connection, sync: Sync, mode: str
 ) -> None:
-    fake_source.fill(25)
-    conn = await connect()
-    await sync(conn.id)
     fake_source.put("d00003", hostname="read-by-the-run")  # on the run's first page
     hook = after_first_page(db, conn.id, webhook_upsert("from-the-webhook"))
 
@@ -79,11 +86,8 @@ async def test_a_webhook_change_during_a_run_is_not_overwritten_by_the_run(
 
 
 async def test_a_webhook_confirming_the_stored_record_keeps_it(
-    db: Database, fake_source: FakeSource, connect: Any, sync: Sync
+    db: Database, fake_source: FakeSource, conn: Connection, sync: Sync
 ) -> None:
-    fake_source.fill(25)
-    conn = await connect()
-    await sync(conn.id)
     fake_source.put("d00003", hostname="briefly-renamed")  # the run reads this...
     # ...then the source is renamed back: the webhook's copy equals what is stored
     hook = after_first_page(db, conn.id, webhook_upsert("host-3"))
@@ -94,11 +98,8 @@ async def test_a_webhook_confirming_the_stored_record_keeps_it(
 
 
 async def test_a_webhook_deletion_during_a_run_is_not_undone_by_the_run(
-    db: Database, fake_source: FakeSource, connect: Any, sync: Sync
+    db: Database, fake_source: FakeSource, conn: Connection, sync: Sync
 ) -> None:
-    fake_source.fill(25)
-    conn = await connect()
-    await sync(conn.id)
     fake_source.put("d00003", hostname="read-by-the-run")
 
     await sync(conn.id, mode="full", on_progress=after_first_page(db, conn.id, webhook_remove))
@@ -107,11 +108,8 @@ async def test_a_webhook_deletion_during_a_run_is_not_undone_by_the_run(
 
 
 async def test_a_full_run_does_not_delete_what_a_webhook_wrote_while_it_read(
-    db: Database, fake_source: FakeSource, connect: Any, sync: Sync
+    db: Database, fake_source: FakeSource, conn: Connection, sync: Sync
 ) -> None:
-    fake_source.fill(25)
-    conn = await connect()
-    await sync(conn.id)
     fake_source.delete("d00020")  # gone when the run reaches its page
     hook = after_first_page(db, conn.id, webhook_upsert("host-20 renamed", source_id="d00020"))
 
@@ -124,11 +122,8 @@ async def test_a_full_run_does_not_delete_what_a_webhook_wrote_while_it_read(
 
 
 async def test_records_a_webhook_did_not_touch_are_applied_as_read(
-    db: Database, fake_source: FakeSource, connect: Any, sync: Sync
+    db: Database, fake_source: FakeSource, conn: Connection, sync: Sync
 ) -> None:
-    fake_source.fill(25)
-    conn = await connect()
-    await sync(conn.id)
     fake_source.put("d00003", hostname="read-by-the-run")
     fake_source.put("d00004", hostname="also-read")
     fake_source.delete("d00005")
