@@ -87,7 +87,7 @@ async def test_pagination_follows_next_links(client: httpx.AsyncClient) -> None:
 
 async def _metrics_once_observed(client: httpx.AsyncClient, needle: str) -> str:
     """The metrics text, once ``needle`` shows (the run is observed just after it commits)."""
-    for _ in range(100):
+    for _ in range(1500):
         text = (await client.get("/metrics")).text
         if needle in text:
             return text
@@ -97,7 +97,7 @@ async def _metrics_once_observed(client: httpx.AsyncClient, needle: str) -> str:
 
 async def _document_once_rebuilt(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
     """A document's info once it has entities (rebuilt just after the run commits)."""
-    for _ in range(250):
+    for _ in range(1500):
         documents = (await client.get("/api/v1/documents", headers=ADMIN)).json()
         info: dict[str, Any] = next(doc for doc in documents if doc["name"] == name)
         if info["entity_count"]:
@@ -136,7 +136,7 @@ async def test_a_full_sync_losing_most_devices_is_refused_unless_forced(
 
 async def _trigger(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> httpx.Response:
     """Trigger a sync once the previous one (and its document rebuild) has finished."""
-    for _ in range(100):
+    for _ in range(300):
         answer = await client.post(url, params=params, headers=ADMIN)
         if answer.status_code != 409:
             assert answer.status_code == 202, answer.text

@@ -96,11 +96,11 @@ async def test_a_delete_by_another_replica_is_seen_within_the_window(replicas: R
 async def test_nothing_is_served_near_past_its_redis_expiry(replicas: Replicas) -> None:
     clock_a = Ticks()
     a, b = replicas.replica(clock_a), replicas.replica(Ticks())
-    assert await b.set("short", b"v", ttl=0.3)
-    assert await a.get("short") == b"v"  # read with 0.3 s or less left in Redis
+    assert await b.set("short", b"v", ttl=0.6)
+    assert await a.get("short") == b"v"  # read with 0.6 s or less left in Redis
 
-    time.sleep(0.35)  # the Redis entry expires (real time); well under the 1 s near window
-    clock_a.advance(0.35)
+    time.sleep(0.65)  # the Redis entry expires (real time); under the 1 s near window
+    clock_a.advance(0.65)
     assert await a.get("short") is None
 
 

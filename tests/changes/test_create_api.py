@@ -168,7 +168,7 @@ async def test_next_sync_brings_the_approval_into_itsm_changes(setup: Setup) -> 
 async def test_concurrent_request_with_the_same_key_is_told_to_retry(setup: Setup) -> None:
     setup.fake.delay_next_post(2.0)  # the first request is still waiting for ServiceNow
     first = asyncio.create_task(setup.client.post(URL, json=intent(setup), headers=setup.operator))
-    for _ in range(200):  # until the first request holds the key and is at the source
+    for _ in range(1500):  # until the first request holds the key and is at the source
         if setup.fake.posts:
             break
         await asyncio.sleep(0.02)

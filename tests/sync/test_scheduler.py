@@ -97,7 +97,7 @@ async def test_trigger_now_runs_the_sync_soon(
 
     scheduler.trigger_now(conn.id)
 
-    for _ in range(100):
+    for _ in range(600):
         if (await connection(db, conn.id)).last_sync_status == "success":
             break
         await asyncio.sleep(0.05)

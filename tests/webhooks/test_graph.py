@@ -221,7 +221,7 @@ async def test_missed_notifications_trigger_a_sync_that_reads_the_change(
 
 async def eventually_disabled(setup: GraphSetup) -> None:
     """Wait for the documents rebuilt after the sync to show user 4 disabled."""
-    for _ in range(500):
+    for _ in range(1500):
         if (await user(setup))["enabled"] is False:
             return
         await asyncio.sleep(0.02)
@@ -230,7 +230,7 @@ async def eventually_disabled(setup: GraphSetup) -> None:
 
 async def last_run(setup: GraphSetup) -> SyncRun:
     """The newest sync run, once it has finished."""
-    for _ in range(500):
+    for _ in range(1500):
         async with setup.runtime.sessions() as session:
             run = await session.scalar(select(SyncRun).order_by(SyncRun.id.desc()).limit(1))
         if run is not None and run.status != "running":
