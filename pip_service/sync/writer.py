@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import (
     Boolean,
     Integer,
+    and_,
     cast,
     delete,
     func,
@@ -27,11 +28,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from connectors.base.canonical import CanonicalRecord
 from connectors.base.errors import PipError
@@ -145,20 +148,33 @@ async def apply_staged(
     touched = await _touched_since(session, connection_id, streams, started_at)
     superseded = await _drop_superseded(session, run_id, touched)
     created, updated = await _count_upserts(session, run_id, connection_id)
-    await _upsert_from_staging(session, run_id, connection_id, is_demo, now)
-    await _source_hashes_from_staging(session, run_id, connection_id)
+    untouched = _untouched_since(started_at)
+    await _upsert_from_staging(session, run_id, connection_id, is_demo, now, untouched)
+    await _source_hashes_from_staging(session, run_id, connection_id, untouched)
     deleted: dict[str, int] = {}
     for stream, entity in streams.items():
-        gone = await _mark_removed(session, run_id, connection_id, stream, now)
+        gone = await _mark_removed(session, run_id, connection_id, stream, now, untouched)
         if stream in unseen:
             candidates = (live_at_start or {}).get(stream)
             gone += await _mark_unseen(
                 session, run_id, connection_id, stream, unseen[stream] | touched.get(stream, set()),
-                now, candidates, max_delete_fraction,
+                now, untouched, candidates, max_delete_fraction,
             )  # fmt: skip
         deleted[entity] = deleted.get(entity, 0) + gone
     await discard_staged(session, [run_id])
     return Applied(created, updated, deleted, superseded)
+
+
+def _untouched_since(since: datetime | None) -> ColumnElement[bool]:
+    """Records not written outside the run since it began (every record without ``since``).
+
+    The statements that apply the run repeat this test on each row they write: a
+    webhook that commits after ``_touched_since`` looked, and before the row is
+    written, still wins (PostgreSQL re-checks it on the row it waited for).
+    """
+    if since is None:
+        return true()
+    return and_(Record.updated_at <= since, Record.last_seen_at <= since)
 
 
 async def _touched_since(
@@ -225,7 +241,12 @@ async def _count_upserts(
 
 
 async def _upsert_from_staging(
-    session: AsyncSession, run_id: int, connection_id: int, is_demo: bool, now: datetime
+    session: AsyncSession,
+    run_id: int,
+    connection_id: int,
+    is_demo: bool,
+    now: datetime,
+    untouched: ColumnElement[bool],
 ) -> None:
     staged = SyncStagedRecord
     stamp = literal(now, UTCDateTime())
@@ -252,12 +273,13 @@ async def _upsert_from_staging(
             "deleted_at": None,
             "last_run_id": run_id,
         },
+        where=untouched,
     )
     await session.execute(stmt)
 
 
 async def _source_hashes_from_staging(
-    session: AsyncSession, run_id: int, connection_id: int
+    session: AsyncSession, run_id: int, connection_id: int, untouched: ColumnElement[bool]
 ) -> None:
     """Records read with unchanged content but a new raw form: store the new source hash."""
     staged = SyncStagedRecord
@@ -271,6 +293,7 @@ async def _source_hashes_from_staging(
             Record.connection_id == connection_id,
             Record.stream == staged.stream,
             Record.external_id == staged.external_id,
+            untouched,
         )
         .values(source_hash=staged.source_hash)
         .execution_options(synchronize_session=False)
@@ -278,7 +301,12 @@ async def _source_hashes_from_staging(
 
 
 async def _mark_removed(
-    session: AsyncSession, run_id: int, connection_id: int, stream: str, now: datetime
+    session: AsyncSession,
+    run_id: int,
+    connection_id: int,
+    stream: str,
+    now: datetime,
+    untouched: ColumnElement[bool],
 ) -> int:
     removed = select(SyncStagedRecord.external_id).where(
         SyncStagedRecord.run_id == run_id,
@@ -290,7 +318,7 @@ async def _mark_removed(
     # the run for every record: quadratic (100,000 demo audit events: hours).
     if await session.scalar(removed.limit(1)) is None:
         return 0
-    return await _mark_deleted(session, run_id, connection_id, stream, now, removed)
+    return await _mark_deleted(session, run_id, connection_id, stream, now, untouched, removed)
 
 
 async def _mark_unseen(
@@ -300,6 +328,7 @@ async def _mark_unseen(
     stream: str,
     seen: set[str],
     now: datetime,
+    untouched: ColumnElement[bool],
     candidates: Collection[str] | None = None,
     max_delete_fraction: float | None = None,
 ) -> int:
@@ -317,7 +346,7 @@ async def _mark_unseen(
     _check_deletions(stream, len(gone), len(candidates), max_delete_fraction)
     marked = 0
     for chunk in chunked(gone):
-        marked += await _mark_deleted(session, run_id, connection_id, stream, now, chunk)
+        marked += await _mark_deleted(session, run_id, connection_id, stream, now, untouched, chunk)
     return marked
 
 
@@ -343,6 +372,7 @@ async def _mark_deleted(
     connection_id: int,
     stream: str,
     now: datetime,
+    untouched: ColumnElement[bool],
     external_ids: Any,
 ) -> int:
     result = await session.execute(
@@ -352,6 +382,7 @@ async def _mark_deleted(
             Record.stream == stream,
             Record.deleted_at.is_(None),
             Record.external_id.in_(external_ids),
+            untouched,
         )
         .values(deleted_at=now, updated_at=now, last_run_id=run_id)
         .execution_options(synchronize_session=False)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.base.canonical import CanonicalDevice
 from pip_service.connections.models import Connection
 from pip_service.db.base import utcnow
+from pip_service.sync import writer
 from pip_service.sync.progress import SyncProgress
 from pip_service.sync.writer import remove_record, to_row, upsert_record
 from tests.conftest import Database
@@ -136,3 +137,29 @@ async def test_records_a_webhook_did_not_touch_are_applied_as_read(
     assert stored["d00004"].data["hostname"] == "also-read"
     assert stored["d00005"].deleted_at is not None
     assert (result.updated, result.deleted) == (1, 1)
+
+
+async def test_a_webhook_write_racing_the_commit_still_wins(
+    db: Database,
+    fake_source: FakeSource,
+    conn: Connection,
+    sync: Sync,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def looked_too_early(*args: Any) -> dict[str, set[str]]:
+        return {}  # as if the webhooks committed after the commit's first look
+
+    monkeypatch.setattr(writer, "_touched_since", looked_too_early)
+    fake_source.put("d00003", hostname="read-by-the-run")
+    fake_source.delete("d00020")
+    changed, kept = webhook_upsert("from-the-webhook"), webhook_upsert("still-here", "d00020")
+
+    async def both(session: AsyncSession, connection_id: int) -> None:
+        await changed(session, connection_id)
+        await kept(session, connection_id)
+
+    await sync(conn.id, mode="full", on_progress=after_first_page(db, conn.id, both))
+
+    stored = await records(db, conn.id)
+    assert stored["d00003"].data["hostname"] == "from-the-webhook"
+    assert stored["d00020"].deleted_at is None
