@@ -148,21 +148,30 @@ async def apply_staged(
     touched = await _touched_since(session, connection_id, streams, started_at)
     superseded = await _drop_superseded(session, run_id, touched)
     created, updated = await _count_upserts(session, run_id, connection_id)
-    untouched = _untouched_since(started_at)
-    await _upsert_from_staging(session, run_id, connection_id, is_demo, now, untouched)
-    await _source_hashes_from_staging(session, run_id, connection_id, untouched)
+    commit = _Commit(session, run_id, connection_id, now, _untouched_since(started_at))
+    await _upsert_from_staging(commit, is_demo)
+    await _source_hashes_from_staging(commit)
     deleted: dict[str, int] = {}
     for stream, entity in streams.items():
-        gone = await _mark_removed(session, run_id, connection_id, stream, now, untouched)
+        gone = await _mark_removed(commit, stream)
         if stream in unseen:
+            seen = unseen[stream] | touched.get(stream, set())
             candidates = (live_at_start or {}).get(stream)
-            gone += await _mark_unseen(
-                session, run_id, connection_id, stream, unseen[stream] | touched.get(stream, set()),
-                now, untouched, candidates, max_delete_fraction,
-            )  # fmt: skip
+            gone += await _mark_unseen(commit, stream, seen, candidates, max_delete_fraction)
         deleted[entity] = deleted.get(entity, 0) + gone
     await discard_staged(session, [run_id])
     return Applied(created, updated, deleted, superseded)
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """One run's commit: its transaction, stamp, and the records it may still write."""
+
+    session: AsyncSession
+    run_id: int
+    connection_id: int
+    now: datetime
+    untouched: ColumnElement[bool]
 
 
 def _untouched_since(since: datetime | None) -> ColumnElement[bool]:
@@ -240,16 +249,10 @@ async def _count_upserts(
     return {e: total - found for e, total, found in rows}, {e: found for e, _, found in rows}
 
 
-async def _upsert_from_staging(
-    session: AsyncSession,
-    run_id: int,
-    connection_id: int,
-    is_demo: bool,
-    now: datetime,
-    untouched: ColumnElement[bool],
-) -> None:
+async def _upsert_from_staging(commit: _Commit, is_demo: bool) -> None:
+    session, run_id, connection_id = commit.session, commit.run_id, commit.connection_id
     staged = SyncStagedRecord
-    stamp = literal(now, UTCDateTime())
+    stamp = literal(commit.now, UTCDateTime())
     source = select(
         literal(connection_id, Integer()), staged.stream, staged.entity, staged.external_id,
         staged.entity_key, _as_json(session, staged.data), staged.content_hash,
@@ -273,70 +276,57 @@ async def _upsert_from_staging(
             "deleted_at": None,
             "last_run_id": run_id,
         },
-        where=untouched,
+        where=commit.untouched,
     )
     await session.execute(stmt)
 
 
-async def _source_hashes_from_staging(
-    session: AsyncSession, run_id: int, connection_id: int, untouched: ColumnElement[bool]
-) -> None:
+async def _source_hashes_from_staging(commit: _Commit) -> None:
     """Records read with unchanged content but a new raw form: store the new source hash."""
     staged = SyncStagedRecord
-    mine = (staged.run_id == run_id) & (staged.op == SOURCE)
-    if await session.scalar(select(staged.external_id).where(mine).limit(1)) is None:
+    mine = (staged.run_id == commit.run_id) & (staged.op == SOURCE)
+    if await commit.session.scalar(select(staged.external_id).where(mine).limit(1)) is None:
         return
-    await session.execute(
+    await commit.session.execute(
         update(Record)
         .where(
             mine,
-            Record.connection_id == connection_id,
+            Record.connection_id == commit.connection_id,
             Record.stream == staged.stream,
             Record.external_id == staged.external_id,
-            untouched,
+            commit.untouched,
         )
         .values(source_hash=staged.source_hash)
         .execution_options(synchronize_session=False)
     )
 
 
-async def _mark_removed(
-    session: AsyncSession,
-    run_id: int,
-    connection_id: int,
-    stream: str,
-    now: datetime,
-    untouched: ColumnElement[bool],
-) -> int:
+async def _mark_removed(commit: _Commit, stream: str) -> int:
     removed = select(SyncStagedRecord.external_id).where(
-        SyncStagedRecord.run_id == run_id,
+        SyncStagedRecord.run_id == commit.run_id,
         SyncStagedRecord.stream == stream,
         SyncStagedRecord.op == REMOVE,
     )
     # Without this check PostgreSQL, lacking statistics on rows inserted in this very
     # transaction, plans the UPDATE below as a nested loop over every staged row of
     # the run for every record: quadratic (100,000 demo audit events: hours).
-    if await session.scalar(removed.limit(1)) is None:
+    if await commit.session.scalar(removed.limit(1)) is None:
         return 0
-    return await _mark_deleted(session, run_id, connection_id, stream, now, untouched, removed)
+    return await _mark_deleted(commit, stream, removed)
 
 
 async def _mark_unseen(
-    session: AsyncSession,
-    run_id: int,
-    connection_id: int,
+    commit: _Commit,
     stream: str,
     seen: set[str],
-    now: datetime,
-    untouched: ColumnElement[bool],
-    candidates: Collection[str] | None = None,
-    max_delete_fraction: float | None = None,
+    candidates: Collection[str] | None,
+    max_delete_fraction: float | None,
 ) -> int:
     if candidates is None:
         candidates = list(
-            await session.scalars(
+            await commit.session.scalars(
                 select(Record.external_id).where(
-                    Record.connection_id == connection_id,
+                    Record.connection_id == commit.connection_id,
                     Record.stream == stream,
                     Record.deleted_at.is_(None),
                 )
@@ -346,7 +336,7 @@ async def _mark_unseen(
     _check_deletions(stream, len(gone), len(candidates), max_delete_fraction)
     marked = 0
     for chunk in chunked(gone):
-        marked += await _mark_deleted(session, run_id, connection_id, stream, now, untouched, chunk)
+        marked += await _mark_deleted(commit, stream, chunk)
     return marked
 
 
@@ -366,25 +356,17 @@ def _check_deletions(stream: str, gone: int, live: int, fraction: float | None) 
     )
 
 
-async def _mark_deleted(
-    session: AsyncSession,
-    run_id: int,
-    connection_id: int,
-    stream: str,
-    now: datetime,
-    untouched: ColumnElement[bool],
-    external_ids: Any,
-) -> int:
-    result = await session.execute(
+async def _mark_deleted(commit: _Commit, stream: str, external_ids: Any) -> int:
+    result = await commit.session.execute(
         update(Record)
         .where(
-            Record.connection_id == connection_id,
+            Record.connection_id == commit.connection_id,
             Record.stream == stream,
             Record.deleted_at.is_(None),
             Record.external_id.in_(external_ids),
-            untouched,
+            commit.untouched,
         )
-        .values(deleted_at=now, updated_at=now, last_run_id=run_id)
+        .values(deleted_at=commit.now, updated_at=commit.now, last_run_id=commit.run_id)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
