@@ -145,10 +145,10 @@ async def apply_staged(
     (a webhook's object) is newer than, or as new as, what the run read of it: its
     staged change is dropped and it is never marked deleted by this run.
     """
-    touched = await _touched_since(session, connection_id, streams, started_at)
-    superseded = await _drop_superseded(session, run_id, touched)
-    created, updated = await _count_upserts(session, run_id, connection_id)
     commit = _Commit(session, run_id, connection_id, now, _untouched_since(started_at))
+    touched = await _touched_since(commit, streams, started_at)
+    superseded = await _drop_superseded(commit, touched)
+    created, updated = await _count_upserts(commit)
     await _upsert_from_staging(commit, is_demo)
     await _source_hashes_from_staging(commit)
     deleted: dict[str, int] = {}
@@ -187,7 +187,7 @@ def _untouched_since(since: datetime | None) -> ColumnElement[bool]:
 
 
 async def _touched_since(
-    session: AsyncSession, connection_id: int, streams: Collection[str], since: datetime | None
+    commit: _Commit, streams: Collection[str], since: datetime | None
 ) -> dict[str, set[str]]:
     """Stream → ids of the records written outside a run after ``since``.
 
@@ -197,9 +197,9 @@ async def _touched_since(
     """
     if since is None or not streams:
         return {}
-    rows = await session.execute(
+    rows = await commit.session.execute(
         select(Record.stream, Record.external_id).where(
-            Record.connection_id == connection_id,
+            Record.connection_id == commit.connection_id,
             Record.stream.in_(list(streams)),
             or_(Record.updated_at > since, Record.last_seen_at > since),
         )
@@ -210,16 +210,14 @@ async def _touched_since(
     return touched
 
 
-async def _drop_superseded(
-    session: AsyncSession, run_id: int, touched: Mapping[str, set[str]]
-) -> int:
+async def _drop_superseded(commit: _Commit, touched: Mapping[str, set[str]]) -> int:
     """Drop the run's staged changes of records a webhook wrote since the run began."""
     dropped = 0
     for stream, ids in touched.items():
         for chunk in chunked(sorted(ids)):
-            result = await session.execute(
+            result = await commit.session.execute(
                 delete(SyncStagedRecord).where(
-                    SyncStagedRecord.run_id == run_id,
+                    SyncStagedRecord.run_id == commit.run_id,
                     SyncStagedRecord.stream == stream,
                     SyncStagedRecord.external_id.in_(chunk),
                 )
@@ -228,9 +226,8 @@ async def _drop_superseded(
     return dropped
 
 
-async def _count_upserts(
-    session: AsyncSession, run_id: int, connection_id: int
-) -> tuple[dict[str, int], dict[str, int]]:
+async def _count_upserts(commit: _Commit) -> tuple[dict[str, int], dict[str, int]]:
+    session, run_id, connection_id = commit.session, commit.run_id, commit.connection_id
     staged = SyncStagedRecord
     existing = func.count(Record.id)
     query = (
@@ -412,26 +409,17 @@ async def upsert_record(
     now: datetime,
 ) -> bool:
     """Insert or update one record outside a run (a webhook's object); True when it changed."""
-    stored = (
-        await session.execute(
-            select(Record.content_hash, Record.deleted_at).where(
-                Record.connection_id == connection_id,
-                Record.stream == stream,
-                Record.external_id == row.external_id,
-            )
+    confirmed = await session.execute(  # live and as stored: stamped, so a running sync keeps it
+        update(Record)
+        .where(
+            _one_record(connection_id, stream, row.external_id),
+            Record.content_hash == row.content_hash,
+            Record.deleted_at.is_(None),
         )
-    ).first()
-    if stored is not None and stored[0] == row.content_hash and stored[1] is None:
-        await session.execute(  # confirmed as stored: a running sync must not overwrite it
-            update(Record)
-            .where(
-                Record.connection_id == connection_id,
-                Record.stream == stream,
-                Record.external_id == row.external_id,
-            )
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(confirmed, "rowcount", 0):
         return False
     values = {
         "connection_id": connection_id, "stream": stream, "entity": row.entity,
@@ -459,13 +447,17 @@ async def remove_record(
     """Mark one record deleted outside a run (the source said it is gone); True when it was live."""
     result = await session.execute(
         update(Record)
-        .where(
-            Record.connection_id == connection_id,
-            Record.stream == stream,
-            Record.external_id == external_id,
-            Record.deleted_at.is_(None),
-        )
+        .where(_one_record(connection_id, stream, external_id), Record.deleted_at.is_(None))
         .values(deleted_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def _one_record(connection_id: int, stream: str, external_id: str) -> ColumnElement[bool]:
+    """The record of one object of a connection's stream."""
+    return and_(
+        Record.connection_id == connection_id,
+        Record.stream == stream,
+        Record.external_id == external_id,
+    )
