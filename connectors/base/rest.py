@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from connectors.base.canonical import CanonicalRecord
 from connectors.base.connector import ConfigT, Connector
 from connectors.base.errors import ConfigError, FatalSourceError
-from connectors.base.http import JsonResponse, RetryPolicy, Sleep, SourceClient
+from connectors.base.http import Clock, JsonResponse, RetryPolicy, Sleep, SourceClient
 from connectors.base.paginators import LinkHeaderPaginator, NextRequest, Paginator, json_get
 from connectors.base.source_hash import SourceHasher, fingerprint
 from connectors.base.stream import Page, Stream, SyncContext
@@ -59,9 +59,11 @@ class RestConnector(Connector[ConfigT]):
         *,
         http_client: httpx.AsyncClient | None = None,
         sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(config, http_client=http_client)
         self._sleep = sleep
+        self._clock = clock
         self._owned_client: httpx.AsyncClient | None = None
         self._source_client: SourceClient | None = None
 
@@ -84,6 +86,7 @@ class RestConnector(Connector[ConfigT]):
                 policy=self.retry_policy,
                 max_concurrency=self.max_concurrency,
                 sleep=self._sleep,
+                **({"clock": self._clock} if self._clock is not None else {}),
             )
         return self._source_client
 

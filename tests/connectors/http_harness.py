@@ -85,13 +85,16 @@ async def read_through(
     stream: str,
     context: SyncContext | None = None,
     sleep: Any = None,
+    clock: Any = None,
     **overrides: Any,
 ) -> StreamRun:
-    """Read one stream of the harness's connector from its fake (a recording sleep by default)."""
+    """Read one stream of the harness's connector from its fake (a recording sleep by default;
+    ``clock``, when given, is the connector's clock)."""
     config = parse_config(harness.connector_class, {**harness.config(), **overrides})
     connector_class: Any = harness.connector_class
+    timing = {"sleep": sleep or RecordingSleep(), **({"clock": clock} if clock else {})}
     async with httpx.AsyncClient(timeout=10) as client:
-        connector = connector_class(config, http_client=client, sleep=sleep or RecordingSleep())
+        connector = connector_class(config, http_client=client, **timing)
         try:
             return await read_stream(connector, stream, context or SyncContext(now()))
         finally:

@@ -36,6 +36,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -68,6 +69,7 @@ class Auth0Fake(FaultControls):
         self.client_secret = "fake-m2m-secret_value-0001"
         self.base_url = ""
         self.offset = 0.0
+        self.clock: Callable[[], float] = time.time
         self.limit = 50
         self.used = 0
         self.reset_at = 0.0
@@ -100,8 +102,8 @@ class Auth0Fake(FaultControls):
     # --- test controls ---------------------------------------------------------
 
     def now(self) -> float:
-        """The fake's clock."""
-        return time.time() + self.offset
+        """The fake's clock: ``clock`` (the wall clock unless a test sets it) plus ``offset``."""
+        return self.clock() + self.offset
 
     def reset(self, users: int = 0, roles: int = 0, orgs: int = 0, *, size: int = 3) -> None:
         """Fresh data stamped a day ago (users two minutes apart); no faults."""

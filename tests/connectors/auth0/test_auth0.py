@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 
 import httpx
 import pytest
@@ -113,6 +114,8 @@ async def test_429_with_retry_after_mid_run_is_waited(auth0: Harness) -> None:
 async def test_rate_limit_headers_make_the_client_wait_before_a_429(auth0: Harness) -> None:
     auth0.reset(12)
     auth0.fake.limit = 2
+    started = time.time()  # the fake and the client share a clock only the sleep moves,
+    auth0.fake.clock = lambda: started  # so a slow machine cannot roll the window over
 
     class AdvancingSleep(RecordingSleep):
         async def __call__(self, seconds: float) -> None:
@@ -121,9 +124,9 @@ async def test_rate_limit_headers_make_the_client_wait_before_a_429(auth0: Harne
 
     sleep = AdvancingSleep()
     try:
-        run = await read(auth0, "users", sleep=sleep)
+        run = await read(auth0, "users", sleep=sleep, clock=auth0.fake.now)
     finally:
-        auth0.fake.offset, auth0.fake.limit = 0.0, 50
+        auth0.fake.offset, auth0.fake.limit, auth0.fake.clock = 0.0, 50, time.time
     assert len(run.ids) == 12 and auth0.fake.throttled == 0
     assert sleep.waits and all(0 < w <= 2 for w in sleep.waits)
 
