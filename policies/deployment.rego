@@ -128,6 +128,8 @@ needed_docs contains "identity/users"
 
 needed_docs contains "assets/devices"
 
+needed_docs contains "assets/device_index"
+
 needed_docs contains "releases/applications"
 
 needed_docs contains "releases/deployments" if previous_ring
@@ -270,11 +272,36 @@ passed contains sprintf("%s %s passed %s: rollout %s, %s, %s", [
 
 # ---------------------------------------------------------------- targets
 
-# Cost matters here (25,000 targets in a Department rollout): each target is
-# looked up once, by key, for eligibility; only ineligible ones are classified
-# for the explanation. A pass per check over all targets, or a rule holding the
-# whole devices document (OPA would convert all of it), multiplies the cost;
-# measure with benchmarks/policy_decisions.py.
+# Cost matters here (25,000 targets in a Department rollout). Looking devices up
+# one by one in data.pip.assets.devices makes OPA convert every device object
+# it touches: hundreds of milliseconds. So the checks work on sets instead: the
+# device index (data.pip.assets.device_index, built with the devices document)
+# files device keys by status, ring, compliance score band and MDM verdict, and
+# OPA intersects those sets with the targets in Go, reading only the buckets the
+# thresholds select. Measure with benchmarks/policy_decisions.py.
+
+index := data.pip.assets.device_index
+
+# The index has every part the checks read. Without it nothing is eligible.
+index_ok if {
+	is_object(index.status)
+	is_object(index.ring)
+	is_object(index.compliance_score)
+	is_object(index.mdm_noncompliant)
+	is_object(index.missing.status)
+	is_object(index.missing.compliance_score)
+}
+
+deny contains "the device index data.pip.assets.device_index is missing or incomplete; no target can be checked" if {
+	not index_ok
+}
+
+min_score := config.min_compliance_score if is_number(config.min_compliance_score)
+
+deny contains "policy configuration min_compliance_score must be a number; no target can be checked" if {
+	configured
+	not min_score
+}
 
 default targets := set()
 
@@ -282,60 +309,65 @@ default targets := set()
 # unbounded ring such as Global).
 targets := {k | some k in input.targets} if is_array(input.targets)
 
-targets := {k | some k; data.pip.assets.devices[k].ring == ring_name} if {
+targets := object.keys(index.ring[ring_name]) if {
 	not input.targets
 	rings.max_targets(ring_name)
 }
 
-targets := {k | some k; data.pip.assets.devices[k]} if {
+targets := known_devices if {
 	not input.targets
 	target_ring
 	not rings.max_targets(ring_name)
 }
 
-# Positive and fail-closed: a device missing a field is not eligible. The
-# thresholds are bound once, outside the loop.
-default eligible_targets := set()
+# Each category is empty without the index (or, for scores, a numeric
+# threshold): `targets_ok` then fails on its own, and the deny rules above say why.
 
-eligible_targets := eligible if {
-	statuses := config.allowed_device_statuses
-	min_score := config.min_compliance_score
-	eligible := {k |
-		some k in targets
-		device := data.pip.assets.devices[k]
-		device.status in statuses
-		device.compliance_score >= min_score
-		not device.compliant == false
-	}
-}
+# Every device has a status or is listed as missing one.
+known_devices := union({object.keys(status_keys) | some status_keys in index.status}) | object.keys(index.missing.status)
 
-violating_targets := targets - eligible_targets
+default unknown_targets := set()
 
-# Why the ineligible ones are: explanations only, `eligible_targets` decides.
-# Every device entity has a key, so reading it tells a known device cheaply.
-unknown_targets := {k | some k in violating_targets; not data.pip.assets.devices[k].key}
+unknown_targets := targets - known_devices if index_ok
 
 default inactive_targets := set()
 
-inactive_targets := inactive if {
-	statuses := config.allowed_device_statuses
-	inactive := {k |
-		some k in violating_targets
-		status := data.pip.assets.devices[k].status
-		not status in statuses
-	}
-}
+inactive_targets := targets & union({object.keys(status_keys) |
+	some status, status_keys in index.status
+	not status in config.allowed_device_statuses
+}) if index_ok
 
+# Scores are filed by their integer part (0 to 100): every band below the
+# threshold's, and the scores below the threshold inside its band. Only those
+# bands are read.
 default low_score_targets := set()
 
-low_score_targets := low if {
-	min_score := config.min_compliance_score
-	low := {k | some k in violating_targets; data.pip.assets.devices[k].compliance_score < min_score}
+low_score_targets := targets & (low_bands | low_in_threshold_band) if {
+	index_ok
+	is_number(min_score)
 }
 
-mdm_noncompliant_targets := {k | some k in violating_targets; data.pip.assets.devices[k].compliant == false}
+low_bands := union({object.keys(band_scores) |
+	some band in numbers.range(0, floor(min_score) - 1)
+	band_scores := index.compliance_score[format_int(band, 10)]
+})
 
-# Known devices that lack a status or a compliance score.
+low_in_threshold_band := {k |
+	some k, score in object.get(index.compliance_score, format_int(floor(min_score), 10), {})
+	score < min_score
+}
+
+default mdm_noncompliant_targets := set()
+
+mdm_noncompliant_targets := targets & object.keys(index.mdm_noncompliant) if index_ok
+
+default lacking_targets := set()
+
+lacking_targets := targets & (object.keys(index.missing.status) | object.keys(index.missing.compliance_score)) if index_ok
+
+violating_targets := (((unknown_targets | inactive_targets) | low_score_targets) | mdm_noncompliant_targets) | lacking_targets
+
+# Known devices that lack a status or a compliance score (and fail no other check).
 incomplete_targets := (((violating_targets - unknown_targets) - inactive_targets) - low_score_targets) - mdm_noncompliant_targets
 
 within_ring_size if count(targets) <= rings.max_targets(ring_name)
@@ -348,6 +380,8 @@ within_ring_size if {
 default targets_ok := false
 
 targets_ok if {
+	index_ok
+	is_number(min_score)
 	count(targets) > 0
 	within_ring_size
 	count(violating_targets) == 0

@@ -187,6 +187,59 @@ test_violator_list_is_bounded_and_sorted if {
 	denied_with(d, "first 2: INACTIVE1, LOWSCORE1")
 }
 
+# The index files scores by integer part: a threshold inside a band checks the
+# exact scores there; whole bands below it are low.
+test_threshold_inside_a_score_band_checks_exact_scores if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip_policy.config.deployment.min_compliance_score as 80.5
+	d.targets.low_compliance_score == 1
+	{"device": "PILOT003", "problems": ["compliance score below 80.5"]} in d.targets.violators
+}
+
+test_bands_below_the_threshold_are_low if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip_policy.config.deployment.min_compliance_score as 90
+	d.targets.low_compliance_score == 2
+	[v.device | some v in d.targets.violators] == ["PILOT002", "PILOT003"]
+}
+
+test_scores_outside_0_to_100_are_kept_at_the_ends if {
+	devices := object.union(fx.devices, {"PILOT003": object.union(fx.devices.PILOT003, {"compliance_score": -5})})
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as fx.device_index(devices)
+		with data.pip_policy.config.deployment.min_compliance_score as 0.5
+	d.targets.low_compliance_score == 1
+	{"device": "PILOT003", "problems": ["compliance score below 0.5"]} in d.targets.violators
+}
+
+test_missing_device_index_fails_closed if {
+	some broken in [{}, object.remove(fx.pip.assets.device_index, ["missing"]), {"status": []}]
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as broken
+	denied_with(d, "the device index data.pip.assets.device_index is missing or incomplete")
+	d.checks.targets == false
+}
+
+test_device_index_without_a_device_makes_it_unknown if {
+	devices := object.remove(fx.devices, ["PILOT002"])
+	d := deployment.decision with input as request({"targets": ["PILOT001", "PILOT002"]})
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as fx.device_index(devices)
+	d.targets.violators == [{"device": "PILOT002", "problems": ["unknown device"]}]
+}
+
+test_non_numeric_compliance_threshold_fails_closed if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip_policy.config.deployment.min_compliance_score as "80"
+	denied_with(d, "policy configuration min_compliance_score must be a number")
+	d.checks.targets == false
+}
+
 test_compliance_threshold_comes_from_data if {
 	d := deployment.decision with input as request({"targets": ["PILOT001", "LOWSCORE1"]})
 		with data.pip as fx.pip
@@ -280,6 +333,14 @@ test_stale_device_data_denied if {
 		with data.pip as fx.pip
 		with data.pip.meta as fx.with_meta("assets/devices", {"stale": true})
 	denied_with(d, "assets/devices data is stale (last refreshed 2026-03-02T09:55:00Z); refusing to decide on it")
+	d.checks.fresh_data == false
+}
+
+test_stale_device_index_denied if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.meta as fx.with_meta("assets/device_index", {"stale": true})
+	denied_with(d, "assets/device_index data is stale")
 	d.checks.fresh_data == false
 }
 

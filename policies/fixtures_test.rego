@@ -23,8 +23,8 @@ fresh_meta(doc) := {
 }
 
 documents := [
-	"identity/users", "identity/groups", "assets/devices", "itsm/changes",
-	"releases/applications", "releases/deployments",
+	"identity/users", "identity/groups", "assets/devices", "assets/device_index",
+	"itsm/changes", "releases/applications", "releases/deployments",
 ]
 
 user(key, roles, groups) := {
@@ -46,6 +46,37 @@ device(key, ring, status, score) := {
 	"managed_by": ["intune"],
 	"sources": ["intune"],
 }
+
+# The index the service builds with assets/devices (pip_service/documents/device_index.py);
+# tests/policies/test_device_index.py checks that both give the same index.
+device_index(devices) := {
+	"status": {status: {k: true | some k, d in devices; d.status == status} |
+		some d in devices
+		status := d.status
+		is_string(status)
+	},
+	"ring": {ring: {k: true | some k, d in devices; d.ring == ring} |
+		some d in devices
+		ring := d.ring
+		is_string(ring)
+	},
+	"compliance_score": {band: {k: d.compliance_score | some k, d in devices; scored(d); score_band(d.compliance_score) == band} |
+		some d in devices
+		scored(d)
+		band := score_band(d.compliance_score)
+	},
+	"mdm_noncompliant": {k: true | some k, d in devices; d.compliant == false},
+	"missing": {
+		"status": {k: true | some k, d in devices; not has_status(d)},
+		"compliance_score": {k: true | some k, d in devices; not scored(d)},
+	},
+}
+
+has_status(d) if is_string(d.status)
+
+scored(d) if is_number(d.compliance_score)
+
+score_band(score) := format_int(min([max([floor(score), 0]), 100]), 10)
 
 rollout(key, version, rate, started_at) := {
 	"key": key,
@@ -100,16 +131,7 @@ pip := {
 		"cab4@example.com": user("cab4@example.com", ["viewer"], ["cab"]),
 		"cab-off@example.com": object.union(user("cab-off@example.com", ["viewer"], ["cab"]), {"enabled": false}),
 	}},
-	"assets": {"devices": {
-		"PILOT001": device("PILOT001", "pilot", "active", 95),
-		"PILOT002": device("PILOT002", "pilot", "active", 88),
-		"PILOT003": device("PILOT003", "pilot", "active", 80),
-		"LAB001": device("LAB001", "lab", "active", 99),
-		"LOWSCORE1": device("LOWSCORE1", "department", "active", 60),
-		"INACTIVE1": device("INACTIVE1", "department", "inactive", 97),
-		"NONCOMP1": object.union(device("NONCOMP1", "department", "active", 99), {"compliant": false}),
-		"NOSCORE1": json.remove(device("NOSCORE1", "department", "active", 0), ["compliance_score"]),
-	}},
+	"assets": {"devices": devices, "device_index": device_index(devices)},
 	"releases": {
 		"applications": {"chrome": {
 			"key": "chrome",
@@ -139,6 +161,17 @@ pip := {
 			approval("cab1@example.com"), approval("cab2@example.com"),
 		]),
 	}},
+}
+
+devices := {
+	"PILOT001": device("PILOT001", "pilot", "active", 95),
+	"PILOT002": device("PILOT002", "pilot", "active", 88),
+	"PILOT003": device("PILOT003", "pilot", "active", 80),
+	"LAB001": device("LAB001", "lab", "active", 99),
+	"LOWSCORE1": device("LOWSCORE1", "department", "active", 60),
+	"INACTIVE1": device("INACTIVE1", "department", "inactive", 97),
+	"NONCOMP1": object.union(device("NONCOMP1", "department", "active", 99), {"compliant": false}),
+	"NOSCORE1": json.remove(device("NOSCORE1", "department", "active", 0), ["compliance_score"]),
 }
 
 # A deployment request that the fixtures allow: chrome 126.0 to the Pilot ring.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base.types import EntityKind, Sensitivity
 from pip_service.config import Settings
 from pip_service.documents.catalog import DocumentSpec, get_spec
+from pip_service.documents.device_index import device_index
 from pip_service.documents.devices import DeviceAliases, device_finisher
 from pip_service.documents.identity import Identity, build_identity
 from pip_service.documents.merge import Entity, Finisher, MergeRules, merge, merged_entities
@@ -28,6 +29,13 @@ class BuiltDocument:
     body: dict[str, Entity]
     sensitivity: Sensitivity
     source_ids: frozenset[int]
+    entity_count: int | None = None
+    """How many entities it describes, when that is not its number of keys (an index)."""
+
+    @property
+    def count(self) -> int:
+        """The entity count its metadata reports."""
+        return len(self.body) if self.entity_count is None else self.entity_count
 
 
 def _simple(rules: MergeRules, extra: Callable[[Entity], None] | None = None) -> Finisher:
@@ -92,6 +100,7 @@ class DocumentBuilder:
         self._sensitivities = sensitivities
         self._settings = settings
         self._identity: tuple[Identity, list[RecordReader]] | None = None
+        self._devices: tuple[dict[str, Entity], RecordReader] | None = None
 
     @property
     def sources(self) -> dict[int, Source]:
@@ -115,10 +124,13 @@ class DocumentBuilder:
             body = identity.users if spec.name == "identity/users" else identity.groups
             return self._built(spec, body, readers)
         if spec.name == "assets/devices":
-            reader = self.reader(EntityKind.DEVICE)
-            finish = device_finisher(self._settings.device_compliance_rule)
-            body = await merged_entities(reader, finish, DeviceAliases())
-            return self._built(spec, body, [reader])
+            devices, reader = await self._device_parts()
+            return self._built(spec, devices, [reader])
+        if spec.name == "assets/device_index":
+            devices, reader = await self._device_parts()
+            self._devices = None  # built after assets/devices: nothing else needs the body
+            index = self._built(spec, device_index(devices), [reader])
+            return replace(index, entity_count=len(devices))
         entity, finish = _SIMPLE[spec.name]
         reader = self.reader(entity)
         return self._built(spec, await merged_entities(reader, finish), [reader])
@@ -130,6 +142,14 @@ class DocumentBuilder:
         identity, readers = self._identity
         built = self._built(DOCUMENTS_IDENTITY, identity.users, readers)
         return identity, built.sensitivity, built.source_ids
+
+    async def _device_parts(self) -> tuple[dict[str, Entity], RecordReader]:
+        """The merged devices, built once for ``assets/devices`` and its index."""
+        if self._devices is None:
+            reader = self.reader(EntityKind.DEVICE)
+            finish = device_finisher(self._settings.device_compliance_rule)
+            self._devices = (await merged_entities(reader, finish, DeviceAliases()), reader)
+        return self._devices
 
     async def _identity_parts(self) -> tuple[Identity, list[RecordReader]]:
         if self._identity is None:

@@ -18,6 +18,9 @@ class DocumentSpec:
     name: str
     entities: frozenset[EntityKind]
     title: str
+    derived_from: str | None = None
+    """For an index: the document it is computed from, in the same build. An index is
+    not keyed by entity; its ``entity_count`` is that of the document it indexes."""
 
     @property
     def dst_path(self) -> str:
@@ -36,6 +39,12 @@ DOCUMENTS: tuple[DocumentSpec, ...] = (
     DocumentSpec("identity/users", _IDENTITY, "People with transitive groups and roles"),
     DocumentSpec("identity/groups", _IDENTITY, "Groups with members and roles"),
     DocumentSpec("assets/devices", frozenset({EntityKind.DEVICE}), "Devices merged across sources"),
+    DocumentSpec(
+        "assets/device_index",
+        frozenset({EntityKind.DEVICE}),
+        "Device keys by status, ring, compliance score band and MDM verdict",
+        derived_from="assets/devices",
+    ),
     DocumentSpec(
         "assets/relationships", frozenset({EntityKind.RELATIONSHIP}), "CI dependency edges"
     ),

@@ -264,7 +264,7 @@ class Rebuilder:
         encoded = await asyncio.to_thread(encode, built.body)
         previous = snapshots.marks_of(head) if head is not None else ()
         marks = marks_for(built.source_ids, builder.sources, previous, refreshed, now)
-        version = snapshots.NewVersion(encoded, len(built.body), built.sensitivity, inputs)
+        version = snapshots.NewVersion(encoded, built.count, built.sensitivity, inputs)
         del built
         async with transaction(self._sessions) as session:
             meta, changed = await snapshots.store_version(

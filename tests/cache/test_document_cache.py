@@ -104,7 +104,7 @@ async def test_redis_stopped_while_serving_then_back(
     redis_server.stop()
     during = [await service.get("assets/devices") for _ in range(3)]
     await _change_model(db, "B")
-    [rebuilt] = await service.rebuild(["device"])
+    rebuilt, _index = await service.rebuild(["device"])
     changed = await service.get("assets/devices")
     meta = await service.get("meta")
     assert not cache.available

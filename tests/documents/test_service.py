@@ -36,13 +36,13 @@ async def test_same_input_in_any_row_order_gives_the_same_bytes_and_etag(db: Dat
     records = _devices(cmdb, mdm)
     await add_records(db, *records)
     service = make_service(db)
-    [first] = await service.rebuild(["device"])
+    first, _index = await service.rebuild(["device"])
     before = await service.get("assets/devices")
 
     async with db.sessions() as session, session.begin():
         await session.execute(delete(Record))
     await add_records(db, *reversed(_devices(cmdb, mdm)))
-    [second] = await service.rebuild(["device"])
+    second, _index = await service.rebuild(["device"])
     after = await service.get("assets/devices")
 
     assert not second.skipped  # new row ids: the inputs differ, the body does not
@@ -56,9 +56,9 @@ async def test_revision_increases_only_when_the_body_changes(db: Database) -> No
     await add_records(db, make_record(cmdb, "device", "1", serial_number="S1", model="A"))
     clock = FakeClock()
     service = make_service(db, clock=clock)
-    [first] = await service.rebuild(["device"])
+    first, _index = await service.rebuild(["device"])
     clock.advance(60)
-    [again] = await service.rebuild(["device"], refreshed_connections=[cmdb.id])
+    again, _index = await service.rebuild(["device"], refreshed_connections=[cmdb.id])
     unchanged = await service.get("assets/devices")
 
     async with db.sessions() as session, session.begin():
@@ -68,7 +68,7 @@ async def test_revision_increases_only_when_the_body_changes(db: Database) -> No
             )
         )
     clock.advance(60)
-    [changed] = await service.rebuild(["device"])
+    changed, _index = await service.rebuild(["device"])
     served = await service.get("assets/devices")
 
     assert (first.revision, first.changed) == (1, True)
@@ -220,7 +220,7 @@ async def test_meta_describes_every_built_document(db: Database) -> None:
     meta = served.data()
     devices = await service.get("assets/devices")
 
-    assert "meta" not in meta and len(meta) == 7
+    assert "meta" not in meta and len(meta) == 8
     assert meta["assets/devices"] == {
         "key": "assets/devices",
         "revision": 1,
@@ -237,8 +237,11 @@ async def test_meta_describes_every_built_document(db: Database) -> None:
             {"name": "CMDB", "connector": "servicenow", "last_success_at": "2026-03-01T12:00:00Z"}
         ],
     }
+    same = ("sensitivity", "ttl_seconds", "entity_count", "sources")
+    index, indexed = meta["assets/device_index"], meta["assets/devices"]
+    assert {k: index[k] for k in same} == {k: indexed[k] for k in same}
     assert meta["itsm/changes"]["entity_count"] == 0 and meta["itsm/changes"]["sources"] == []
-    assert served.revision == 7
+    assert served.revision == 8
 
 
 async def test_list_reports_every_document(db: Database) -> None:
@@ -250,7 +253,7 @@ async def test_list_reports_every_document(db: Database) -> None:
     infos = await service.list()
 
     by_name = {info.name: info for info in infos}
-    assert len(infos) == 7 and not by_name["itsm/changes"].built
+    assert len(infos) == 8 and not by_name["itsm/changes"].built
     devices = by_name["assets/devices"]
     assert devices.built and devices.dst_path == "pip/assets/devices"
     assert devices.size_gz > 0 and devices.size > 0 and devices.entity_count == 1

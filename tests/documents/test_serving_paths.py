@@ -327,7 +327,7 @@ async def test_a_new_revision_built_by_one_replica_reaches_another_within_the_wi
     assert first.revision == 1 and first.data()["S1"]["model"] == "A"
 
     await _change_model(db, "B")
-    [result] = await builder.service.rebuild(["device"])
+    result, _index = await builder.service.rebuild(["device"])
     assert (result.revision, result.changed) == (2, True)
 
     server.near_clock.advance(1.0)  # the near window; the meta window (5 s) is longer

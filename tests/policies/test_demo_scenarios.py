@@ -186,3 +186,33 @@ def test_stale_device_data_is_denied(demo: DemoDocuments) -> None:
         for reason in decision["reasons"]
     )
     assert decision["checks"]["fresh_data"] is False
+
+
+def test_the_index_checks_every_demo_device_like_its_fields_say(
+    engine: OpaEngine, demo: DemoDocuments
+) -> None:
+    """The policy reads the device index, never a device: it must agree with the devices."""
+    devices = demo.documents["assets/devices"]
+    decision = deploy(
+        engine, {**pilot_request(demo), "ring": "global", "targets": [*devices, "NOT-A-DEVICE"]}
+    )
+
+    def score(device: dict[str, Any]) -> float | None:
+        value = device.get("compliance_score")
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    inactive = {k for k, d in devices.items() if "status" in d and d["status"] != "active"}
+    low = {k for k, d in devices.items() if (s := score(d)) is not None and s < MIN_SCORE}
+    mdm = {k for k, d in devices.items() if d.get("compliant") is False}
+    lacking = {k for k, d in devices.items() if "status" not in d or score(d) is None}
+    assert inactive and low and mdm  # the demo has every kind of problem device
+    assert decision["targets"] == {
+        **decision["targets"],
+        "count": len(devices) + 1,
+        "violating": len(inactive | low | mdm | lacking) + 1,
+        "unknown": 1,
+        "not_active": len(inactive),
+        "low_compliance_score": len(low),
+        "mdm_noncompliant": len(mdm),
+        "incomplete": len(lacking - inactive - low - mdm),
+    }

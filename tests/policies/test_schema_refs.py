@@ -43,10 +43,12 @@ def test_the_scan_sees_the_fields_the_rules_depend_on(schemas: dict[str, dict[st
         ("identity/users", (ANY, "enabled")),
         ("identity/users", (ANY, "roles")),
         ("identity/users", (ANY, "groups")),
-        ("assets/devices", (ANY, "status")),
-        ("assets/devices", (ANY, "compliance_score")),
-        ("assets/devices", (ANY, "compliant")),
-        ("assets/devices", (ANY, "ring")),
+        ("assets/device_index", ("status", ANY)),
+        ("assets/device_index", ("ring", ANY)),
+        ("assets/device_index", ("compliance_score", ANY)),
+        ("assets/device_index", ("mdm_noncompliant",)),
+        ("assets/device_index", ("missing", "status")),
+        ("assets/device_index", ("missing", "compliance_score")),
         ("releases/deployments", (ANY, "success_rate")),
         ("releases/deployments", (ANY, "started_at")),
         ("releases/applications", (ANY, "vulnerabilities", ANY, "exception")),
@@ -62,7 +64,7 @@ def test_the_scan_sees_the_fields_the_rules_depend_on(schemas: dict[str, dict[st
 @pytest.mark.parametrize(
     ("schema_file", "definition", "field", "doc"),
     [
-        ("assets_devices.schema.json", "entity", "compliance_score", "assets/devices"),
+        ("assets_device_index.schema.json", "missing", "compliance_score", "assets/device_index"),
         ("identity_users.schema.json", "entity", "enabled", "identity/users"),
         ("itsm_changes.schema.json", "approval", "approver", "itsm/changes"),
         ("meta.schema.json", "entry", "stale", "meta"),
@@ -129,4 +131,4 @@ def test_the_rego_test_fixtures_are_valid_documents(schemas: dict[str, dict[str,
             errors = [e.message for e in Draft202012Validator(schema).iter_errors(value)]
             assert errors == [], f"fixture {doc}: {errors[:3]}"
             checked += 1
-    assert checked == 6
+    assert checked == 7
