@@ -134,6 +134,8 @@ needed_docs contains "releases/applications"
 
 needed_docs contains "releases/deployments" if previous_ring
 
+needed_docs contains "releases/deployment_index" if previous_ring
+
 needed_docs contains "itsm/changes" if cab_required
 
 default fresh_ok := false
@@ -203,14 +205,13 @@ passed contains sprintf("%s is the first ring: no promotion prerequisite", [ring
 	rings.index(ring_name) == 0
 }
 
-# Rollouts of this application version in the previous ring, by deployment key
-# (filtered on single fields first, so only matches are read whole).
+# Rollouts of this application version in the previous ring, by deployment key:
+# the rollout index names them, so only those rollouts are read. Each is checked
+# again, so an index that lags its document can only find fewer.
 previous_rollouts := {key: rollout |
-	some key
-	data.pip.releases.deployments[key].application == input.application
-	data.pip.releases.deployments[key].version == input.version
-	data.pip.releases.deployments[key].ring == previous_ring.name
+	some key, _ in data.pip.releases.deployment_index[input.application][input.version][previous_ring.name]
 	rollout := data.pip.releases.deployments[key]
+	[rollout.application, rollout.version, rollout.ring] == [input.application, input.version, previous_ring.name]
 }
 
 # A rollout qualifies when its status, success rate and time in ring meet the

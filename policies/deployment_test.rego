@@ -381,6 +381,37 @@ test_change_data_only_needed_for_high_risk if {
 test_deployment_data_not_needed_for_first_ring if {
 	d := deployment.decision with input as request({"ring": "lab"})
 		with data.pip as fx.pip
-		with data.pip.meta as fx.without_meta("releases/deployments")
+		with data.pip.meta as object.remove(fx.pip.meta, ["releases/deployments", "releases/deployment_index"])
 	d.allow == true
+}
+
+# ---------------------------------------------------------------- rollout index
+
+test_rollouts_are_found_through_the_rollout_index if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.releases.deployment_index as {}
+	denied_with(d, "chrome 126.0 has no rollout in the canary ring")
+}
+
+test_missing_rollout_index_metadata_fails_closed if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.meta as fx.without_meta("releases/deployment_index")
+	denied_with(d, "no freshness metadata for releases/deployment_index in data.pip.meta")
+}
+
+test_stale_rollout_index_denied if {
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.meta as fx.with_meta("releases/deployment_index", {"stale": true})
+	denied_with(d, "releases/deployment_index data is stale")
+}
+
+test_a_rollout_the_index_misfiles_is_not_counted if {
+	misfiled := {"chrome": {"126.0": {"canary": {"DEP-2": true}}}}
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.releases.deployment_index as misfiled
+	denied_with(d, "chrome 126.0 has no rollout in the canary ring")
 }

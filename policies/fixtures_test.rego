@@ -24,7 +24,7 @@ fresh_meta(doc) := {
 
 documents := [
 	"identity/users", "identity/groups", "assets/devices", "assets/device_index",
-	"itsm/changes", "releases/applications", "releases/deployments",
+	"itsm/changes", "releases/applications", "releases/deployments", "releases/deployment_index",
 ]
 
 user(key, roles, groups) := {
@@ -48,7 +48,7 @@ device(key, ring, status, score) := {
 }
 
 # The index the service builds with assets/devices (pip_service/documents/device_index.py);
-# tests/policies/test_device_index.py checks that both give the same index.
+# tests/policies/test_indexes.py checks that both give the same index.
 device_index(devices) := {
 	"status": {status: {k: true | some k, d in devices; d.status == status} |
 		some d in devices
@@ -77,6 +77,34 @@ has_status(d) if is_string(d.status)
 scored(d) if is_number(d.compliance_score)
 
 score_band(score) := format_int(min([max([floor(score), 0]), 100]), 10)
+
+# The index the service builds with releases/deployments
+# (pip_service/documents/deployment_index.py), checked like device_index.
+deployment_index(deployments) := {app: {version: {ring: {k: true |
+	some k, r in deployments
+	indexed(r)
+	[r.application, r.version, r.ring] == [app, version, ring]
+} |
+	some r in deployments
+	indexed(r)
+	[r.application, r.version] == [app, version]
+	ring := r.ring
+} |
+	some r in deployments
+	indexed(r)
+	r.application == app
+	version := r.version
+} |
+	some r in deployments
+	indexed(r)
+	app := r.application
+}
+
+indexed(rollout) if {
+	is_string(rollout.application)
+	is_string(rollout.version)
+	is_string(rollout.ring)
+}
 
 rollout(key, version, rate, started_at) := {
 	"key": key,
@@ -145,12 +173,8 @@ pip := {
 			],
 			"sources": ["demo"],
 		}},
-		"deployments": {
-			"DEP-1": rollout("DEP-1", "126.0", 0.99, "2026-02-25T00:00:00Z"),
-			"DEP-2": rollout("DEP-2", "127.0", 0.90, "2026-02-25T00:00:00Z"),
-			"DEP-3": rollout("DEP-3", "128.0", 0.99, "2026-03-01T20:00:00Z"),
-			"DEP-4": rollout("DEP-4", "129.0", 0.99, "2026-02-25T00:00:00Z"),
-		},
+		"deployments": deployments,
+		"deployment_index": deployment_index(deployments),
 	},
 	"itsm": {"changes": {
 		"CHG0001": change("CHG0001", "approved", "scheduled", 80, [
@@ -172,6 +196,13 @@ devices := {
 	"INACTIVE1": device("INACTIVE1", "department", "inactive", 97),
 	"NONCOMP1": object.union(device("NONCOMP1", "department", "active", 99), {"compliant": false}),
 	"NOSCORE1": json.remove(device("NOSCORE1", "department", "active", 0), ["compliance_score"]),
+}
+
+deployments := {
+	"DEP-1": rollout("DEP-1", "126.0", 0.99, "2026-02-25T00:00:00Z"),
+	"DEP-2": rollout("DEP-2", "127.0", 0.90, "2026-02-25T00:00:00Z"),
+	"DEP-3": rollout("DEP-3", "128.0", 0.99, "2026-03-01T20:00:00Z"),
+	"DEP-4": rollout("DEP-4", "129.0", 0.99, "2026-02-25T00:00:00Z"),
 }
 
 # A deployment request that the fixtures allow: chrome 126.0 to the Pilot ring.

@@ -6,12 +6,14 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.base.types import EntityKind, Sensitivity
 from pip_service.config import Settings
-from pip_service.documents.catalog import DocumentSpec, get_spec
+from pip_service.documents.catalog import DOCUMENTS, DocumentSpec, get_spec
+from pip_service.documents.deployment_index import deployment_index
 from pip_service.documents.device_index import device_index
 from pip_service.documents.devices import DeviceAliases, device_finisher
 from pip_service.documents.identity import Identity, build_identity
@@ -70,6 +72,16 @@ _SIMPLE: dict[str, tuple[EntityKind, Finisher]] = {
 
 DOCUMENTS_IDENTITY = get_spec("identity/users")
 
+Index = Callable[[dict[str, Entity]], dict[str, Any]]
+
+INDEXES: dict[str, Index] = {
+    "assets/device_index": device_index,
+    "releases/deployment_index": deployment_index,
+}
+"""How each derived document (``DocumentSpec.derived_from``) is computed from its source."""
+
+_INDEXED = frozenset(spec.derived_from for spec in DOCUMENTS if spec.derived_from is not None)
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -100,7 +112,7 @@ class DocumentBuilder:
         self._sensitivities = sensitivities
         self._settings = settings
         self._identity: tuple[Identity, list[RecordReader]] | None = None
-        self._devices: tuple[dict[str, Entity], RecordReader] | None = None
+        self._kept: dict[str, tuple[dict[str, Entity], list[RecordReader]]] = {}
 
     @property
     def sources(self) -> dict[int, Source]:
@@ -119,21 +131,34 @@ class DocumentBuilder:
             return await self._build(spec)
 
     async def _build(self, spec: DocumentSpec) -> BuiltDocument:
+        if spec.derived_from is not None:
+            body, readers = await self._parts(get_spec(spec.derived_from))
+            self._kept.pop(spec.derived_from, None)  # listed after its source: no one else needs it
+            index = self._built(spec, INDEXES[spec.name](body), readers)
+            return replace(index, entity_count=len(body))
+        return self._built(spec, *await self._parts(spec))
+
+    async def _parts(self, spec: DocumentSpec) -> tuple[dict[str, Entity], list[RecordReader]]:
+        """A document's body and its readers; kept for its index when it has one."""
+        kept = self._kept.get(spec.name)
+        if kept is not None:
+            return kept
+        parts = await self._body(spec)
+        if spec.name in _INDEXED:
+            self._kept[spec.name] = parts
+        return parts
+
+    async def _body(self, spec: DocumentSpec) -> tuple[dict[str, Entity], list[RecordReader]]:
         if spec.name in ("identity/users", "identity/groups"):
             identity, readers = await self._identity_parts()
-            body = identity.users if spec.name == "identity/users" else identity.groups
-            return self._built(spec, body, readers)
+            return (identity.users if spec.name == "identity/users" else identity.groups), readers
         if spec.name == "assets/devices":
-            devices, reader = await self._device_parts()
-            return self._built(spec, devices, [reader])
-        if spec.name == "assets/device_index":
-            devices, reader = await self._device_parts()
-            self._devices = None  # built after assets/devices: nothing else needs the body
-            index = self._built(spec, device_index(devices), [reader])
-            return replace(index, entity_count=len(devices))
+            reader = self.reader(EntityKind.DEVICE)
+            finish = device_finisher(self._settings.device_compliance_rule)
+            return await merged_entities(reader, finish, DeviceAliases()), [reader]
         entity, finish = _SIMPLE[spec.name]
         reader = self.reader(entity)
-        return self._built(spec, await merged_entities(reader, finish), [reader])
+        return await merged_entities(reader, finish), [reader]
 
     def identity_built(self) -> tuple[Identity, Sensitivity, frozenset[int]] | None:
         """The identity this builder built (with its sensitivity and sources), if it did."""
@@ -142,14 +167,6 @@ class DocumentBuilder:
         identity, readers = self._identity
         built = self._built(DOCUMENTS_IDENTITY, identity.users, readers)
         return identity, built.sensitivity, built.source_ids
-
-    async def _device_parts(self) -> tuple[dict[str, Entity], RecordReader]:
-        """The merged devices, built once for ``assets/devices`` and its index."""
-        if self._devices is None:
-            reader = self.reader(EntityKind.DEVICE)
-            finish = device_finisher(self._settings.device_compliance_rule)
-            self._devices = (await merged_entities(reader, finish, DeviceAliases()), reader)
-        return self._devices
 
     async def _identity_parts(self) -> tuple[Identity, list[RecordReader]]:
         if self._identity is None:

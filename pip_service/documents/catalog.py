@@ -55,8 +55,17 @@ DOCUMENTS: tuple[DocumentSpec, ...] = (
     DocumentSpec(
         "releases/deployments", frozenset({EntityKind.DEPLOYMENT}), "Rollouts of versions to rings"
     ),
+    DocumentSpec(
+        "releases/deployment_index",
+        frozenset({EntityKind.DEPLOYMENT}),
+        "Rollout keys by application, version and ring",
+        derived_from="releases/deployments",
+    ),
 )
-"""Every built document, in the order listings show them (``meta`` is computed, not built)."""
+"""Every built document, in the order listings show them (``meta`` is computed, not built).
+
+An index (``derived_from``) comes after the document it is computed from: the builder
+keeps that body until the index is built."""
 
 _BY_NAME = {spec.name: spec for spec in DOCUMENTS}
 

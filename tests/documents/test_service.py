@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import delete, update
 
 from pip_service.cache.memory import MemoryCache
+from pip_service.documents.catalog import DOCUMENTS
 from pip_service.errors import NotFoundError, UnavailableError
 from pip_service.records.models import Record
 from tests.conftest import Database
@@ -220,7 +221,7 @@ async def test_meta_describes_every_built_document(db: Database) -> None:
     meta = served.data()
     devices = await service.get("assets/devices")
 
-    assert "meta" not in meta and len(meta) == 8
+    assert "meta" not in meta and len(meta) == len(DOCUMENTS)
     assert meta["assets/devices"] == {
         "key": "assets/devices",
         "revision": 1,
@@ -241,7 +242,7 @@ async def test_meta_describes_every_built_document(db: Database) -> None:
     index, indexed = meta["assets/device_index"], meta["assets/devices"]
     assert {k: index[k] for k in same} == {k: indexed[k] for k in same}
     assert meta["itsm/changes"]["entity_count"] == 0 and meta["itsm/changes"]["sources"] == []
-    assert served.revision == 8
+    assert served.revision == len(DOCUMENTS)  # every document at its first revision
 
 
 async def test_list_reports_every_document(db: Database) -> None:
@@ -253,7 +254,7 @@ async def test_list_reports_every_document(db: Database) -> None:
     infos = await service.list()
 
     by_name = {info.name: info for info in infos}
-    assert len(infos) == 8 and not by_name["itsm/changes"].built
+    assert len(infos) == len(DOCUMENTS) and not by_name["itsm/changes"].built
     devices = by_name["assets/devices"]
     assert devices.built and devices.dst_path == "pip/assets/devices"
     assert devices.size_gz > 0 and devices.size > 0 and devices.entity_count == 1

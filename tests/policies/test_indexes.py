@@ -1,9 +1,11 @@
-"""The device index: what the builder files, and that the Rego fixtures build the same.
+"""The indexes: what the builder files, and that the Rego fixtures build the same.
 
 The deployment policy checks targets against ``data.pip.assets.device_index``
-(see ``pip_service/documents/device_index.py``). The Rego tests build their index
-with ``fixtures_test.device_index``; if it drifted from the service's, the Rego
-tests would prove a policy against data the service never serves.
+and finds rollouts through ``data.pip.releases.deployment_index`` (see
+``pip_service/documents/device_index.py`` and ``deployment_index.py``). The Rego
+tests build theirs with ``fixtures_test.device_index`` and ``deployment_index``;
+if those drifted from the service's, the Rego tests would prove a policy against
+data the service never serves.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 from opa_bindings import OpaEngine
 
+from pip_service.documents.deployment_index import deployment_index
 from pip_service.documents.device_index import device_index
 from tests.policies.opa_runner import load_engine
 
@@ -52,10 +55,45 @@ def test_the_rego_fixture_builds_the_index_the_service_serves(engine: OpaEngine)
     assert bindings["index"] == device_index(DEVICES)
 
 
-def test_the_rego_fixture_devices_index_like_the_service(engine: OpaEngine) -> None:
+def test_the_rego_fixtures_index_like_the_service(engine: OpaEngine) -> None:
     fixtures = engine.eval_document("pip_policy.fixtures_test.pip")
-    assets = fixtures["assets"]
+    assets, releases = fixtures["assets"], fixtures["releases"]
     assert assets["device_index"] == device_index(assets["devices"])
+    assert releases["deployment_index"] == deployment_index(releases["deployments"])
+
+
+def _rollout(key: str, **fields: Any) -> dict[str, Any]:
+    return {"key": key, "sources": ["demo"], **fields}
+
+
+ROLLOUTS = {
+    "D1": _rollout("D1", application="chrome", version="126.0", ring="canary"),
+    "D2": _rollout("D2", application="chrome", version="126.0", ring="canary"),
+    "D3": _rollout("D3", application="chrome", version="126.0", ring="pilot"),
+    "D4": _rollout("D4", application="chrome", version="127.0", ring="lab"),
+    "D5": _rollout("D5", application="zoom", version="6.1", ring="lab"),
+    "NOAPP": _rollout("NOAPP", version="1", ring="lab"),
+    "NUMVERSION": _rollout("NUMVERSION", application="zoom", version=6, ring="lab"),
+    "NORING": _rollout("NORING", application="zoom", version="6.1"),
+}
+
+
+def test_rollouts_are_filed_by_application_version_and_ring() -> None:
+    assert deployment_index(ROLLOUTS) == {
+        "chrome": {
+            "126.0": {"canary": {"D1": True, "D2": True}, "pilot": {"D3": True}},
+            "127.0": {"lab": {"D4": True}},
+        },
+        "zoom": {"6.1": {"lab": {"D5": True}}},
+    }
+
+
+def test_the_rego_fixture_files_rollouts_like_the_service(engine: OpaEngine) -> None:
+    [bindings] = engine.eval_query(
+        "index := data.pip_policy.fixtures_test.deployment_index(input.rollouts)",
+        {"rollouts": ROLLOUTS},
+    )
+    assert bindings["index"] == deployment_index(ROLLOUTS)
 
 
 def test_every_device_has_one_status_bucket_or_is_missing_one() -> None:

@@ -1,9 +1,10 @@
-"""``assets/device_index`` is built, stored and served with ``assets/devices``."""
+"""The indexes are built, stored and served with the documents they index."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, update
 
+from pip_service.documents.deployment_index import deployment_index
 from pip_service.documents.device_index import device_index
 from pip_service.documents.models import DocumentSnapshot
 from pip_service.records.models import Record
@@ -81,3 +82,23 @@ async def test_a_missing_index_is_built_even_when_the_devices_did_not_change(
     assert await body(service, "assets/device_index") == device_index(
         await body(service, "assets/devices")
     )
+
+
+async def test_the_rollout_index_is_built_with_the_rollouts(db: Database) -> None:
+    demo = await add_connection(db, "Releases", "demo")
+    await add_records(
+        db,
+        make_record(demo, "deployment", "d1", deployment_id="dep-1", application="chrome",
+                    version="126.0", ring="canary", status="completed", risk_score=10),
+        make_record(demo, "deployment", "d2", deployment_id="dep-2", application="chrome",
+                    version="126.0", ring="pilot", status="in_progress", risk_score=10),
+    )  # fmt: skip
+    service = make_service(db)
+
+    results = await service.rebuild(["deployment"])
+    rollouts = await body(service, "releases/deployments")
+    index = await body(service, "releases/deployment_index")
+
+    assert [r.name for r in results] == ["releases/deployments", "releases/deployment_index"]
+    assert index == deployment_index(rollouts)
+    assert index == {"chrome": {"126.0": {"canary": {"dep-1": True}, "pilot": {"dep-2": True}}}}
