@@ -338,9 +338,9 @@ inactive_targets := targets & union({object.keys(status_keys) |
 	not status in config.allowed_device_statuses
 }) if index_ok
 
-# Scores are filed by their integer part (0 to 100): every band below the
-# threshold's, and the scores below the threshold inside its band. Only those
-# bands are read.
+# Scores are filed by their integer part (0 to 100; a negative score counts as
+# missing): every band below the threshold's, and the scores below the threshold
+# inside its band. Only those bands are read.
 default low_score_targets := set()
 
 low_score_targets := targets & (low_bands | low_in_threshold_band) if {
@@ -350,6 +350,7 @@ low_score_targets := targets & (low_bands | low_in_threshold_band) if {
 
 low_bands := union({object.keys(band_scores) |
 	some band in numbers.range(0, floor(min_score) - 1)
+	band < floor(min_score) # numbers.range counts down when the threshold is below 1
 	band_scores := index.compliance_score[format_int(band, 10)]
 })
 

@@ -205,14 +205,36 @@ test_bands_below_the_threshold_are_low if {
 	[v.device | some v in d.targets.violators] == ["PILOT002", "PILOT003"]
 }
 
-test_scores_outside_0_to_100_are_kept_at_the_ends if {
+test_a_negative_score_is_no_score if {
 	devices := object.union(fx.devices, {"PILOT003": object.union(fx.devices.PILOT003, {"compliance_score": -5})})
 	d := deployment.decision with input as fx.pilot_request
 		with data.pip as fx.pip
 		with data.pip.assets.device_index as fx.device_index(devices)
+		with data.pip_policy.config.deployment.min_compliance_score as -10
+	d.targets.violators == [{"device": "PILOT003", "problems": ["no status or compliance score"]}]
+}
+
+test_a_score_above_100_is_read_in_the_top_band if {
+	devices := object.union(fx.devices, {"PILOT003": object.union(fx.devices.PILOT003, {"compliance_score": 130})})
+	d := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as fx.device_index(devices)
+		with data.pip_policy.config.deployment.min_compliance_score as 100
+	[v.device | some v in d.targets.violators] == ["PILOT001", "PILOT002"]
+}
+
+test_a_threshold_below_1_reads_band_0_exactly if {
+	devices := object.union(fx.devices, {"PILOT003": object.union(fx.devices.PILOT003, {"compliance_score": 0.7})})
+	allowed := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as fx.device_index(devices)
 		with data.pip_policy.config.deployment.min_compliance_score as 0.5
-	d.targets.low_compliance_score == 1
-	{"device": "PILOT003", "problems": ["compliance score below 0.5"]} in d.targets.violators
+	allowed.allow == true
+	denied := deployment.decision with input as fx.pilot_request
+		with data.pip as fx.pip
+		with data.pip.assets.device_index as fx.device_index(devices)
+		with data.pip_policy.config.deployment.min_compliance_score as 0.9
+	denied.targets.violators == [{"device": "PILOT003", "problems": ["compliance score below 0.9"]}]
 }
 
 test_missing_device_index_fails_closed if {

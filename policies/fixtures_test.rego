@@ -74,9 +74,12 @@ device_index(devices) := {
 
 has_status(d) if is_string(d.status)
 
-scored(d) if is_number(d.compliance_score)
+scored(d) if {
+	is_number(d.compliance_score)
+	d.compliance_score >= 0
+}
 
-score_band(score) := format_int(min([max([floor(score), 0]), 100]), 10)
+score_band(score) := format_int(min([floor(score), 100]), 10)
 
 # The index the service builds with releases/deployments
 # (pip_service/documents/deployment_index.py), checked like device_index.

@@ -23,16 +23,16 @@ Keys = dict[str, bool]
 """A set of device keys as JSON: every value is ``true``."""
 
 
-LOWEST_BAND, HIGHEST_BAND = 0, 100
+HIGHEST_BAND = 100
 
 
 def score_band(score: float) -> str:
-    """The band a compliance score is filed under: its integer part, within 0 to 100.
+    """The band a compliance score is filed under: its integer part, at most 100.
 
-    Scores outside 0..100 (which the devices schema forbids) go to the nearest
-    end, where a policy counts them low rather than missing them.
+    A score above 100 (which the devices schema forbids) goes to band 100: a policy
+    that reads bands 0 to 100 sees every score.
     """
-    return str(min(max(math.floor(score), LOWEST_BAND), HIGHEST_BAND))
+    return str(min(math.floor(score), HIGHEST_BAND))
 
 
 def device_index(devices: dict[str, Entity]) -> dict[str, Any]:
@@ -42,7 +42,8 @@ def device_index(devices: dict[str, Entity]) -> dict[str, Any]:
     - ``ring``: ring → keys of the devices in that ring;
     - ``compliance_score``: band (the score's integer part) → key → exact score;
     - ``mdm_noncompliant``: keys of the devices whose MDM verdict (``compliant``) is false;
-    - ``missing``: ``status`` and ``compliance_score`` → keys of the devices without one.
+    - ``missing``: ``status`` and ``compliance_score`` → keys of the devices without one
+      (a score must be a number of at least 0: a negative one counts as missing).
 
     Every device is in exactly one of ``status``'s buckets or in ``missing.status``.
     """
@@ -60,7 +61,7 @@ def device_index(devices: dict[str, Entity]) -> dict[str, Any]:
             no_status[key] = True
         if isinstance(name := device.get("ring"), str):
             ring.setdefault(name, {})[key] = True
-        score = _number(device.get("compliance_score"))
+        score = _score(device.get("compliance_score"))
         if score is None:
             no_score[key] = True
         else:
@@ -76,8 +77,8 @@ def device_index(devices: dict[str, Entity]) -> dict[str, Any]:
     }
 
 
-def _number(value: object) -> float | None:
-    """A JSON number (not a boolean, not NaN or infinite), else None."""
+def _score(value: object) -> float | None:
+    """A compliance score: a JSON number (not a boolean) from 0 up, else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return value if math.isfinite(value) else None
+    return value if math.isfinite(value) and value >= 0 else None

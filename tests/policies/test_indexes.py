@@ -111,7 +111,7 @@ def test_every_device_has_one_status_bucket_or_is_missing_one() -> None:
     assert index["missing"]["status"] == {"NOSTATUS": True, "ZERO": True}
 
 
-def test_scores_are_filed_by_integer_part_within_0_to_100() -> None:
+def test_scores_are_filed_by_integer_part_up_to_100() -> None:
     bands = device_index(DEVICES)["compliance_score"]
     assert bands == {
         "95": {"OK1": 95.5},
@@ -120,15 +120,15 @@ def test_scores_are_filed_by_integer_part_within_0_to_100() -> None:
         "88": {"RETIRED": 88},
         "99": {"NC": 99},
         "70": {"NOSTATUS": 70},
-        "0": {"NEGATIVE": -3, "ZERO": 0},
+        "0": {"ZERO": 0},
         "100": {"OVER": 130.5},
     }
 
 
-def test_only_numbers_are_scores_and_only_false_is_mdm_noncompliance() -> None:
+def test_only_numbers_from_0_are_scores_and_only_false_is_mdm_noncompliance() -> None:
     index = device_index(DEVICES)
     assert index["missing"]["compliance_score"] == dict.fromkeys(
-        ["NOSCORE", "BOOLSCORE", "TEXTSCORE"], True
+        ["NOSCORE", "BOOLSCORE", "TEXTSCORE", "NEGATIVE"], True
     )
     assert index["mdm_noncompliant"] == {"NC": True}
     assert index["ring"] == {
