@@ -355,7 +355,7 @@ low_bands := union({object.keys(band_scores) |
 })
 
 low_in_threshold_band := {k |
-	some k, score in object.get(index.compliance_score, format_int(floor(min_score), 10), {})
+	some k, score in index.compliance_score[format_int(floor(min_score), 10)]
 	score < min_score
 }
 
