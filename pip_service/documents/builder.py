@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,8 +134,7 @@ class DocumentBuilder:
         if spec.derived_from is not None:
             body, readers = await self._parts(get_spec(spec.derived_from))
             self._kept.pop(spec.derived_from, None)  # listed after its source: no one else needs it
-            index = self._built(spec, INDEXES[spec.name](body), readers)
-            return replace(index, entity_count=len(body))
+            return self._built(spec, INDEXES[spec.name](body), readers, entity_count=len(body))
         return self._built(spec, *await self._parts(spec))
 
     async def _parts(self, spec: DocumentSpec) -> tuple[dict[str, Entity], list[RecordReader]]:
@@ -175,8 +174,13 @@ class DocumentBuilder:
         return self._identity
 
     def _built(
-        self, spec: DocumentSpec, body: dict[str, Entity], readers: list[RecordReader]
+        self,
+        spec: DocumentSpec,
+        body: dict[str, Entity],
+        readers: list[RecordReader],
+        *,
+        entity_count: int | None = None,
     ) -> BuiltDocument:
         sensitivity = most_sensitive(reader.sensitivity() for reader in readers)
         source_ids = frozenset(i for reader in readers for i in reader.source_ids)
-        return BuiltDocument(spec.name, body, sensitivity, source_ids)
+        return BuiltDocument(spec.name, body, sensitivity, source_ids, entity_count)
